@@ -66,7 +66,7 @@ func chipOffsets() []time.Duration {
 // IXOPAY is IXOPAY's schedule: the first delivery, retries after 1 min,
 // 5 min, 15 min, 1 h, 2 h, 3 h and 12 h, then once a day for 7 days. The
 // delays are read as counted from the previous attempt, which gives the
-// longest horizon the documentation allows (8 days 6 h 21 min), the safe
+// longest horizon the documentation allows (7 days 18 h 21 min), the safe
 // reading for a dedup TTL.
 var IXOPAY = Policy{Name: "ixopay", Offsets: ixopayOffsets()}
 
@@ -87,13 +87,14 @@ func ixopayOffsets() []time.Duration {
 	return offs
 }
 
-// Avarda is Avarda Checkout 3.0's schedule: every 10 minutes, 20 attempts
-// in all; the last is 3 h 10 min after the first. Checkout 2.0 does not
-// document its retries.
+// Avarda is Avarda Checkout 3.0's schedule: the first delivery, then a
+// retry every 10 minutes, up to 20 retries; the last is 3 h 20 min after
+// the first, as Avarda documents. Checkout 2.0 does not document its
+// retries.
 var Avarda = Policy{Name: "avarda", Offsets: avardaOffsets()}
 
 func avardaOffsets() []time.Duration {
-	offs := make([]time.Duration, 20)
+	offs := make([]time.Duration, 21)
 	for i := range offs {
 		offs[i] = time.Duration(i) * 10 * time.Minute
 	}
