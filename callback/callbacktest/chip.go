@@ -1,0 +1,113 @@
+package callbacktest
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"embed"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+)
+
+//go:embed testdata/chip/*.json
+var chipFixtures embed.FS
+
+//go:embed testdata/chip/test_key.pem
+var chipTestKeyPEM []byte
+
+//go:embed testdata/chip/test_key.pub.pem
+var chipTestPublicKeyPEM string
+
+var chipTestKey = sync.OnceValue(func() *rsa.PrivateKey {
+	block, _ := pem.Decode(chipTestKeyPEM)
+	if block == nil {
+		panic("callbacktest: bundled CHIP test key is not PEM")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		panic("callbacktest: bundled CHIP test key: " + err.Error())
+	}
+	return k.(*rsa.PrivateKey)
+})
+
+// ChipTestKey returns the bundled RSA-2048 test private key, the one
+// ChipRequest signs with. It is published with this package: TEST ONLY,
+// never configure it (or its public key) in production. The same key is
+// returned on every call; do not modify it.
+func ChipTestKey() *rsa.PrivateKey { return chipTestKey() }
+
+// ChipTestPublicKeyPEM returns the public half of ChipTestKey as a PEM
+// "PUBLIC KEY" block (with a leading TEST ONLY note, which PEM parsers
+// skip), ready for chip.Config.PublicKeys in tests.
+func ChipTestPublicKeyPEM() string { return chipTestPublicKeyPEM }
+
+// ChipEvents returns the event types that have a bundled fixture, sorted:
+// every event type CHIP Collect is known to send.
+func ChipEvents() []string {
+	entries, err := chipFixtures.ReadDir("testdata/chip")
+	if err != nil {
+		panic(err)
+	}
+	var events []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			events = append(events, name)
+		}
+	}
+	slices.Sort(events)
+	return events
+}
+
+// ChipFixture returns the bundled body of a CHIP callback for eventType,
+// for example "purchase.paid": a realistic, scrubbed object (a Purchase,
+// a Payment for payment.refunded) in CHIP's format, with no trailing
+// newline. Each call returns a fresh copy, which the caller may edit (and
+// then sign). It panics if there is no fixture for eventType; see
+// ChipEvents.
+func ChipFixture(eventType string) []byte {
+	b, err := chipFixtures.ReadFile(path.Join("testdata/chip", eventType+".json"))
+	if err != nil || strings.ContainsAny(eventType, "/\\") {
+		panic(fmt.Sprintf("callbacktest: no CHIP fixture for event %q (have %q)", eventType, ChipEvents()))
+	}
+	return bytes.Clone(b)
+}
+
+// SignChip returns the X-Signature header value CHIP would send for body
+// signed with key: base64 (standard, padded) of an RSA PKCS#1 v1.5
+// signature over SHA-256 of body. A nil key means ChipTestKey. It panics
+// if signing fails, which only an invalid key makes happen.
+func SignChip(body []byte, key *rsa.PrivateKey) string {
+	if key == nil {
+		key = ChipTestKey()
+	}
+	sum := sha256.Sum256(body)
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	if err != nil {
+		panic("callbacktest: SignChip: " + err.Error())
+	}
+	return base64.StdEncoding.EncodeToString(sig)
+}
+
+// ChipRequest returns a POST of body to target, as CHIP sends it, ready
+// for a handler's ServeHTTP: Content-Type application/json and an
+// X-Signature made with ChipTestKey. Configure the handler with
+// ChipTestPublicKeyPEM. To sign with another key, or to tamper with the
+// request, build it with httptest.NewRequest and SignChip.
+//
+//	req := callbacktest.ChipRequest("/callbacks/chip", callbacktest.ChipFixture("purchase.paid"))
+func ChipRequest(target string, body []byte) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Signature", SignChip(body, nil))
+	return req
+}
