@@ -129,3 +129,31 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	require.NoError(t, <-served)
 	require.Len(t, eventLines(t, events.String()), 1)
 }
+
+func TestAvardaConfirmsWithAPI(t *testing.T) {
+	completed := map[string]bool{"p-done": true}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/api/partner/tokens":
+			_, _ = w.Write([]byte(`{"token":"tok"}`))
+		case strings.HasPrefix(r.URL.Path, "/api/partner/payments/"):
+			id := strings.TrimPrefix(r.URL.Path, "/api/partner/payments/")
+			step := "EnterEmail"
+			if completed[id] {
+				step = "Completed"
+			}
+			_, _ = w.Write([]byte(`{"mode":"B2C","b2C":{"step":{"current":"` + step + `"}}}`))
+		}
+	}))
+	defer api.Close()
+	app, events, _ := newApp(t, "-avarda-auth", "Bearer t", "-avarda-api", api.URL,
+		"-avarda-client-id", "id", "-avarda-client-secret", "secret")
+	for id, want := range map[string]int{"p-done": 200, "p-open": 503} {
+		rec := httptest.NewRecorder()
+		app.Handler.ServeHTTP(rec, callbacktest.AvardaRequest("/callbacks/avarda", id, "Bearer t"))
+		require.Equal(t, want, rec.Code, id)
+	}
+	lines := eventLines(t, events.String())
+	require.Len(t, lines, 1)
+	require.Equal(t, "p-done", lines[0]["key"])
+}
