@@ -106,7 +106,7 @@ type BasicCredential struct {
 type Authorization struct {
 	header string
 	key    []byte
-	macs   sync.Pool // of hash.Hash, HMAC-SHA256 under key
+	macs   sync.Pool // of *mac
 
 	exact  []digest // digests of accepted header values
 	bearer []digest // digests of accepted tokens
@@ -116,7 +116,9 @@ type Authorization struct {
 	sem    chan struct{} // one slot per bcrypt comparison allowed at once
 	reject rejectCache
 
-	bcryptCalls atomic.Int64 // bcrypt comparisons run, for tests
+	bcryptCalls   atomic.Int64 // bcrypt comparisons run, for tests
+	bcryptRunning atomic.Int64 // bcrypt comparisons running now
+	bcryptPeak    atomic.Int64 // most bcrypt comparisons seen running at once, for tests
 }
 
 type digest = [sha256.Size]byte
@@ -165,7 +167,7 @@ func NewAuthorization(cfg AuthorizationConfig) (*Authorization, error) {
 		key:    make([]byte, sha256.Size),
 	}
 	rand.Read(a.key) // never returns an error (crypto/rand, Go 1.24+)
-	a.macs.New = func() any { return hmac.New(sha256.New, a.key) }
+	a.macs.New = func() any { return &mac{h: hmac.New(sha256.New, a.key)} }
 
 	for i, v := range cfg.Exact {
 		if !isHeaderValue(v) {
@@ -319,7 +321,12 @@ func (a *Authorization) checkHashed(user, pair string, sum digest) error {
 		return fmt.Errorf("%w: authorization: %d bcrypt comparisons already running", ErrUnavailable, cap(a.sem))
 	}
 	a.bcryptCalls.Add(1)
+	running := a.bcryptRunning.Add(1)
+	for peak := a.bcryptPeak.Load(); running > peak && !a.bcryptPeak.CompareAndSwap(peak, running); {
+		peak = a.bcryptPeak.Load()
+	}
 	err := bcrypt.CompareHashAndPassword(c.hash, []byte(pair[len(user)+1:]))
+	a.bcryptRunning.Add(-1)
 	<-a.sem
 	if err != nil {
 		a.reject.add(sum)
@@ -345,13 +352,26 @@ func (a *Authorization) hashedFor(user digest) *hashedCredential {
 	return a.hashed[found]
 }
 
+// mac is an HMAC-SHA256 under an Authorization's key, with buffers that
+// spare the allocations of converting its input and output.
+type mac struct {
+	h   hash.Hash
+	in  []byte
+	out digest
+}
+
 // sum returns the HMAC-SHA256 of s under a's key.
 func (a *Authorization) sum(s string) digest {
-	m := a.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write([]byte(s))
-	var d digest
-	m.Sum(d[:0])
+	m := a.macs.Get().(*mac)
+	m.h.Reset()
+	m.in = append(m.in[:0], s...)
+	m.h.Write(m.in)
+	m.h.Sum(m.out[:0])
+	d := m.out
+	clear(m.in) // it held a secret
+	if cap(m.in) > 1<<10 {
+		m.in = nil // do not keep a huge header's buffer in the pool
+	}
 	a.macs.Put(m)
 	return d
 }

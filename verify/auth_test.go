@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -394,6 +395,41 @@ func TestAuthorizationConcurrent(t *testing.T) {
 		require.Equal(t, c.want, outcome(t, a.Check(header("Authorization", c.value))))
 	}
 	require.Equal(t, before, verify.BcryptCalls(a))
+}
+
+func TestAuthorizationBcryptLimit(t *testing.T) {
+	for _, limit := range []int{1, 3} {
+		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
+			a, err := verify.NewAuthorization(verify.AuthorizationConfig{
+				Basic:       []verify.BasicCredential{{Username: user, PasswordHash: hash(t, "right")}},
+				BcryptLimit: limit,
+			})
+			require.NoError(t, err)
+
+			// Distinct wrong passwords: each needs its own bcrypt, so
+			// they contend for the slots.
+			const goroutines, rounds = 8, 10
+			var wg sync.WaitGroup
+			results := make(chan string, goroutines*rounds)
+			for g := range goroutines {
+				wg.Go(func() {
+					for r := range rounds {
+						results <- classify(a.Check(header("Authorization", basic(user, fmt.Sprint(g, "/", r)))))
+					}
+				})
+			}
+			wg.Wait()
+			close(results)
+			counts := map[string]int{}
+			for r := range results {
+				counts[r]++
+			}
+			require.Equal(t, goroutines*rounds, counts["credentials"]+counts["unavailable"], "outcomes: %v", counts)
+			require.Equal(t, int64(counts["credentials"]), verify.BcryptCalls(a))
+			require.LessOrEqual(t, verify.BcryptPeak(a), int64(limit))
+			require.GreaterOrEqual(t, verify.BcryptPeak(a), int64(1))
+		})
+	}
 }
 
 // token68 and fieldValue are the test's own statement of which Bearer
