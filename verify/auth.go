@@ -231,7 +231,7 @@ func (a *Authorization) Verify(_ context.Context, req *Request) error {
 // or has another scheme while no Exact value is configured;
 // [ErrCredentials] when it parses but matches nothing; [ErrUnavailable]
 // when a bcrypt comparison is needed but BcryptLimit of them are already
-// running (answer it like a 503: a retry will be decided); [ErrConfig] for
+// running (answer it with a 503, so that the provider retries); [ErrConfig] for
 // the zero Authorization. Scheme names are case-insensitive (RFC 7235). The
 // error text never contains the presented or configured secrets.
 func (a *Authorization) Check(h http.Header) error {
