@@ -227,29 +227,29 @@ type RelatedObject struct {
 
 // Client is the purchase's customer.
 type Client struct {
-	Email                   string   `json:"email"`
-	Phone                   string   `json:"phone"`
-	FullName                string   `json:"full_name"`
-	PersonalCode            string   `json:"personal_code"`
-	StreetAddress           string   `json:"street_address"`
-	Country                 string   `json:"country"` // ISO 3166-1 alpha-2
-	City                    string   `json:"city"`
-	ZipCode                 string   `json:"zip_code"`
-	State                   string   `json:"state"`
-	ShippingStreetAddress   string   `json:"shipping_street_address"`
-	ShippingCountry         string   `json:"shipping_country"`
-	ShippingCity            string   `json:"shipping_city"`
-	ShippingZipCode         string   `json:"shipping_zip_code"`
-	ShippingState           string   `json:"shipping_state"`
-	CC                      []string `json:"cc"`
-	BCC                     []string `json:"bcc"`
-	LegalName               string   `json:"legal_name"`
-	BrandName               string   `json:"brand_name"`
-	RegistrationNumber      string   `json:"registration_number"`
-	TaxNumber               string   `json:"tax_number"`
-	BankAccount             string   `json:"bank_account"`
-	BankCode                string   `json:"bank_code"`
-	ClientType              string   `json:"client_type"` // "personal", "business" or ""
+	Email                 string   `json:"email"`
+	Phone                 string   `json:"phone"`
+	FullName              string   `json:"full_name"`
+	PersonalCode          string   `json:"personal_code"`
+	StreetAddress         string   `json:"street_address"`
+	Country               string   `json:"country"` // ISO 3166-1 alpha-2
+	City                  string   `json:"city"`
+	ZipCode               string   `json:"zip_code"`
+	State                 string   `json:"state"`
+	ShippingStreetAddress string   `json:"shipping_street_address"`
+	ShippingCountry       string   `json:"shipping_country"`
+	ShippingCity          string   `json:"shipping_city"`
+	ShippingZipCode       string   `json:"shipping_zip_code"`
+	ShippingState         string   `json:"shipping_state"`
+	CC                    []string `json:"cc"`
+	BCC                   []string `json:"bcc"`
+	LegalName             string   `json:"legal_name"`
+	BrandName             string   `json:"brand_name"`
+	RegistrationNumber    string   `json:"registration_number"`
+	TaxNumber             string   `json:"tax_number"`
+	BankAccount           string   `json:"bank_account"`
+	BankCode              string   `json:"bank_code"`
+	ClientType            string   `json:"client_type"` // "personal", "business" or ""
 }
 
 // PurchaseDetails is a Purchase's "purchase" object: what is bought.
