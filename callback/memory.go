@@ -1,6 +1,7 @@
 package callback
 
 import (
+	"container/heap"
 	"context"
 	"hash/maphash"
 	"sync"
@@ -43,9 +44,38 @@ type MemoryStore struct {
 }
 
 type memShard struct {
-	mu sync.Mutex
-	m  map[string]memEntry
-	_  [40]byte // keep shards' locks on separate cache lines
+	mu   sync.Mutex
+	m    map[string]memEntry
+	done expiryHeap // committed entries by expiry; items may be stale
+	_    [40]byte   // keep shards' locks on separate cache lines
+}
+
+// expiryItem names the committed entry (key, token) that expires at
+// expires. It is stale once the map no longer holds that entry.
+type expiryItem struct {
+	key     string
+	token   Token
+	expires time.Time
+}
+
+// expiryHeap is a min-heap of expiryItem by expires.
+type expiryHeap []expiryItem
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiryItem)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
+}
+
+// live reports whether it still names a committed entry of sh.
+func (sh *memShard) live(it expiryItem) bool {
+	e, ok := sh.m[it.key]
+	return ok && e.done && e.token == it.token
 }
 
 type memEntry struct {
@@ -101,30 +131,36 @@ func (s *MemoryStore) Claim(ctx context.Context, key string, lease time.Duration
 	return Won, tok, nil
 }
 
-// makeRoom drops expired entries, then if need be the committed entry
-// closest to expiry. It reports whether there is room for one more.
+// makeRoom drops expired committed entries, then if need be the committed
+// entry closest to expiry, in O(log n) per entry through the shard's
+// expiry heap. Only a shard holding nothing but in-flight claims is
+// scanned whole, for claims whose holder died. It reports whether there is
+// room for one more entry.
 func (sh *memShard) makeRoom(now time.Time, limit int) bool {
-	for k, e := range sh.m {
-		if !now.Before(e.expires) {
-			delete(sh.m, k)
+	for sh.done.Len() > 0 {
+		it := sh.done[0]
+		if sh.live(it) && now.Before(it.expires) {
+			break
+		}
+		heap.Pop(&sh.done)
+		if sh.live(it) {
+			delete(sh.m, it.key) // expired
 		}
 	}
 	if len(sh.m) < limit {
 		return true
 	}
-	var victim string
-	var first time.Time
-	found := false
+	if sh.done.Len() > 0 { // the top is live: the entry closest to expiry
+		it := heap.Pop(&sh.done).(expiryItem)
+		delete(sh.m, it.key)
+		return true
+	}
 	for k, e := range sh.m {
-		if e.done && (!found || e.expires.Before(first)) {
-			victim, first, found = k, e.expires, true
+		if !now.Before(e.expires) {
+			delete(sh.m, k)
 		}
 	}
-	if !found {
-		return false
-	}
-	delete(sh.m, victim)
-	return true
+	return len(sh.m) < limit
 }
 
 // Commit implements Store. A holder whose lease ran out may still commit,
@@ -141,8 +177,27 @@ func (s *MemoryStore) Commit(ctx context.Context, key string, token Token, ttl t
 	if !ok || e.done || e.token != token {
 		return ErrLeaseLost
 	}
-	sh.m[key] = memEntry{token: token, done: true, expires: now.Add(ttl)}
+	e = memEntry{token: token, done: true, expires: now.Add(ttl)}
+	sh.m[key] = e
+	heap.Push(&sh.done, expiryItem{key: key, token: token, expires: e.expires})
+	if sh.done.Len() > 2*len(sh.m)+64 {
+		sh.compact()
+	}
 	return nil
+}
+
+// compact drops the heap's stale items (keys committed again, released
+// or evicted), so that the heap stays within a small factor of the map.
+func (sh *memShard) compact() {
+	live := sh.done[:0]
+	for _, it := range sh.done {
+		if sh.live(it) {
+			live = append(live, it)
+		}
+	}
+	clear(sh.done[len(live):])
+	sh.done = live
+	heap.Init(&sh.done)
 }
 
 // Release implements Store.

@@ -131,6 +131,27 @@ func BenchmarkMemoryStore(b *testing.B) {
 			}
 		})
 	})
+	b.Run("store=full", func(b *testing.B) {
+		// At capacity every new key evicts the committed entry closest to
+		// expiry: this must stay as cheap as the happy path, not scan.
+		s := callback.NewMemoryStore(callback.MemoryConfig{MaxEntries: 1 << 16})
+		for i := range 1 << 16 {
+			_, tok, _ := s.Claim(ctx, "old:"+strconv.Itoa(i), time.Minute)
+			_ = s.Commit(ctx, "old:"+strconv.Itoa(i), tok, time.Hour)
+		}
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				key := "new:" + strconv.FormatInt(n.Add(1), 10)
+				_, tok, err := s.Claim(ctx, key, time.Minute)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = s.Commit(ctx, key, tok, time.Hour)
+			}
+		})
+	})
 	b.Run("duplicates", func(b *testing.B) {
 		s := callback.NewMemoryStore(callback.MemoryConfig{})
 		for i := range 1024 {
