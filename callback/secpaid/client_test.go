@@ -58,11 +58,8 @@ func TestClientConfirm(t *testing.T) {
 			})
 		}
 	}
-	var got []callbacktest.SecPaidAPIRequest
-	for _, r := range api.Requests()[:2] {
-		got = append(got, r)
-	}
-	got = append(got, api.Requests()[len(tests)])
+	reqs := api.Requests()
+	got := append(reqs[:2:2], reqs[len(tests)])
 	want := []callbacktest.SecPaidAPIRequest{
 		{PayID: "1", ContentType: "application/json", Status: 200},
 		{PayID: "1", ContentType: "application/json", Status: 200}, // leading zeros dropped
