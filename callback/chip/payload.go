@@ -127,6 +127,11 @@ func (d *Decimal) UnmarshalJSON(b []byte) error {
 	case bytes.Equal(b, []byte("null")):
 		*d = ""
 		return nil
+	case len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0:
+		// The decoder has validated the string: without escapes its
+		// contents are the bytes between the quotes.
+		*d = Decimal(b[1 : len(b)-1])
+		return nil
 	case len(b) > 0 && b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
