@@ -201,13 +201,18 @@ func (v *HMAC) state() *hmacState {
 //     in the future;
 //   - [ErrConfig]: v was not made by NewHMAC.
 //
+// Header keys must be in canonical form (X-Signature, X-Date, Date,
+// Content-Type), as net/http and http.Header.Set make them.
+//
 // The signature is checked before the date's age, so ErrStale always means
 // a genuine request, only too old (a replay, or a retry past MaxAge).
 func (v *HMAC) Verify(_ context.Context, req *Request) error {
 	if v == nil || len(v.secrets) == 0 {
 		return fmt.Errorf("%w: hmac: verifier not made by NewHMAC", ErrConfig)
 	}
-	sigs := req.Header.Values(HMACSignatureHeader)
+	// Header keys are canonical (net/http and Header.Set make them so):
+	// index the map directly rather than canonicalize constants again.
+	sigs := req.Header[HMACSignatureHeader]
 	switch {
 	case len(sigs) == 0:
 		return fmt.Errorf("%w: hmac: no %s header", ErrMissing, HMACSignatureHeader)
@@ -224,7 +229,7 @@ func (v *HMAC) Verify(_ context.Context, req *Request) error {
 	if !ok {
 		return fmt.Errorf("%w: hmac: date %q is not an HTTP date", ErrMalformed, date)
 	}
-	cts := req.Header.Values("Content-Type")
+	cts := req.Header["Content-Type"]
 	if len(cts) > 1 {
 		return fmt.Errorf("%w: hmac: %d Content-Type headers", ErrMalformed, len(cts))
 	}
@@ -270,10 +275,10 @@ func (v *HMAC) Verify(_ context.Context, req *Request) error {
 // else Date.
 func hmacDate(h http.Header) (string, error) {
 	name := HMACDateHeader
-	vals := h.Values(name)
+	vals := h[name]
 	if len(vals) == 0 {
 		name = "Date"
-		vals = h.Values(name)
+		vals = h[name]
 	}
 	switch {
 	case len(vals) == 0:
@@ -361,12 +366,14 @@ func parseIMFFixdate(s string) (time.Time, bool) {
 	for _, d := range imfDays {
 		if s[:3] == d {
 			dayOK = true
+			break
 		}
 	}
 	month := 0
 	for i, m := range imfMonths {
 		if s[8:11] == m {
 			month = i + 1
+			break
 		}
 	}
 	day, ok1 := imfDigits(s[5:7])
