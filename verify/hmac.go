@@ -133,7 +133,7 @@ type hmacState struct {
 	msg  []byte
 	sig  []byte
 	sum  [sha512.Size]byte
-	want [sha512.Size]byte
+	want [sha512.Size + 2]byte // base64.StdEncoding.DecodedLen(88): Decode may write that much
 	hex  [2 * sha512.Size]byte
 }
 
@@ -251,7 +251,7 @@ func (v *HMAC) Verify(_ context.Context, req *Request) error {
 			m.Write(st.msg)
 			// hmac.Equal is constant-time; every secret is tried, so
 			// the time taken does not say which one matched.
-			if hmac.Equal(m.Sum(st.sum[:0]), st.want[:]) {
+			if hmac.Equal(m.Sum(st.sum[:0]), st.want[:sha512.Size]) {
 				matched = true
 			}
 		}
@@ -295,7 +295,8 @@ func hmacDate(h http.Header) (string, error) {
 // st.sig has grown. It reports whether sig is exactly 64 bytes in padded
 // standard base64.
 func hmacDecodeSignature(st *hmacState, sig string) bool {
-	if len(sig) != base64.StdEncoding.EncodedLen(sha512.Size) {
+	// 64 bytes encode to 86 characters and "==".
+	if len(sig) != base64.StdEncoding.EncodedLen(sha512.Size) || sig[len(sig)-2:] != "==" {
 		return false
 	}
 	st.sig = append(st.sig[:0], sig...)

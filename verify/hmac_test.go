@@ -184,6 +184,8 @@ func TestHMACHeaderErrors(t *testing.T) {
 		{"not base64", func(h http.Header) { h.Set("X-Signature", strings.Repeat("!", 88)) }, verify.ErrMalformed},
 		{"url alphabet", func(h http.Header) { h.Set("X-Signature", "-"+h.Get("X-Signature")[1:]) }, verify.ErrMalformed},
 		{"unpadded", func(h http.Header) { h.Set("X-Signature", strings.TrimRight(h.Get("X-Signature"), "=")) }, verify.ErrMalformed},
+		{"88 characters, no padding", func(h http.Header) { h.Set("X-Signature", strings.Repeat("0", 88)) }, verify.ErrMalformed},
+		{"66 bytes", func(h http.Header) { h.Set("X-Signature", strings.Repeat("A", 88)) }, verify.ErrMalformed},
 		{"too short", func(h http.Header) { h.Set("X-Signature", h.Get("X-Signature")[:44]) }, verify.ErrMalformed},
 		{"hex not base64", func(h http.Header) { h.Set("X-Signature", strings.Repeat("ab", 64)) }, verify.ErrMalformed},
 		{"no date", func(h http.Header) { h.Del("Date") }, verify.ErrMissing},
