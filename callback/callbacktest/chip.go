@@ -69,9 +69,13 @@ func ChipEvents() []string {
 }
 
 // ChipFixture returns the bundled body of a CHIP callback for eventType,
-// for example "purchase.paid": a realistic, scrubbed object (a Purchase,
-// a Payment for payment.refunded) in CHIP's format, with no trailing
-// newline. Each call returns a fresh copy, which the caller may edit (and
+// for example "purchase.paid": a realistic object (a Purchase, a Payment
+// for payment.refunded) in CHIP's format, with no trailing newline. The
+// fixtures are synthesized, not captured: purchase fixtures follow the
+// field layout of CHIP's own SDK test purchase, with example.com contact
+// data and documentation IP addresses; the payout and
+// billing_template_client objects are a best reading of CHIP's API
+// reference, so code handling them should rely on Event.Body defensively. Each call returns a fresh copy, which the caller may edit (and
 // then sign). It panics if there is no fixture for eventType; see
 // ChipEvents.
 func ChipFixture(eventType string) []byte {
