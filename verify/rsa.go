@@ -24,9 +24,9 @@ const (
 	MaxRSABits = 4096
 )
 
-// DefaultSignatureHeader is the header an [RSA] verifier reads when
+// RSASignatureHeader is the header an [RSA] verifier reads when
 // RSAConfig.Header is empty: CHIP Collect's.
-const DefaultSignatureHeader = "X-Signature"
+const RSASignatureHeader = "X-Signature"
 
 // maxSigBytes is the longest signature any accepted key can produce.
 const maxSigBytes = MaxRSABits / 8
@@ -35,7 +35,7 @@ const maxSigBytes = MaxRSABits / 8
 // or Source must be set.
 type RSAConfig struct {
 	// Header names the header that carries the base64 signature; default
-	// DefaultSignatureHeader ("X-Signature").
+	// RSASignatureHeader ("X-Signature").
 	Header string
 
 	// Keys are public keys in any form [ParseRSAPublicKey] accepts: PEM
@@ -91,7 +91,7 @@ type KeySource interface {
 func NewRSA(cfg RSAConfig) (*RSA, error) {
 	v := &RSA{header: textproto.CanonicalMIMEHeaderKey(cfg.Header), source: cfg.Source}
 	if cfg.Header == "" {
-		v.header = DefaultSignatureHeader
+		v.header = RSASignatureHeader
 	}
 	for i, s := range cfg.Keys {
 		k, err := ParseRSAPublicKey([]byte(s))
