@@ -3,6 +3,7 @@ package chip_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -333,4 +334,37 @@ func TestHandlerConfirmsWithCHIP(t *testing.T) {
 	require.Equal(t, 200, deliver())
 	require.Equal(t, 200, deliver())
 	require.NoError(t, runs.ExactlyOnce())
+}
+
+// A CHIP handler that processes a purchase.paid only once CHIP's API says
+// the purchase is paid (or later: settled, refunded...). The fake API
+// here stands for https://gate.chip-in.asia.
+func ExampleNewConfirmer() {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// GET /api/v1/purchases/{id}/ with Authorization: Bearer <API key>
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v1/purchases/"), "/")
+		fmt.Fprintf(w, `{"id":%q,"type":"purchase","status":"paid"}`, id)
+	}))
+	defer api.Close()
+
+	c, err := chip.NewConfirmer(chip.ConfirmerConfig{APIKey: "your-api-key", BaseURL: api.URL})
+	if err != nil {
+		panic(err)
+	}
+	h, err := chip.New(chip.Config{
+		PublicKeys: []string{callbacktest.ChipTestPublicKeyPEM()},
+		Confirm:    c.Confirm,
+	}, func(ctx context.Context, ev *chip.Event) error {
+		fmt.Println("processing", ev.Name)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, callbacktest.ChipRequest("/callbacks/chip", callbacktest.ChipEvent("purchase.paid")))
+	fmt.Println(rec.Code)
+	// Output:
+	// processing purchase.paid
+	// 200
 }
