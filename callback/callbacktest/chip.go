@@ -10,12 +10,8 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path"
-	"slices"
-	"strings"
 	"sync"
 )
 
@@ -53,20 +49,7 @@ func ChipTestPublicKeyPEM() string { return chipTestPublicKeyPEM }
 
 // ChipEvents returns the event types that have a bundled fixture, sorted:
 // every event type CHIP Collect is known to send.
-func ChipEvents() []string {
-	entries, err := chipFixtures.ReadDir("testdata/chip")
-	if err != nil {
-		panic(err)
-	}
-	var events []string
-	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok {
-			events = append(events, name)
-		}
-	}
-	slices.Sort(events)
-	return events
-}
+func ChipEvents() []string { return fixtureNames(chipFixtures, "testdata/chip") }
 
 // ChipFixture returns the bundled body of a CHIP callback for eventType,
 // for example "purchase.paid": a realistic object (a Purchase, a Payment
@@ -75,15 +58,12 @@ func ChipEvents() []string {
 // field layout of CHIP's own SDK test purchase, with example.com contact
 // data and documentation IP addresses; the payout and
 // billing_template_client objects are a best reading of CHIP's API
-// reference, so code handling them should rely on Event.Body defensively. Each call returns a fresh copy, which the caller may edit (and
-// then sign). It panics if there is no fixture for eventType; see
+// reference, so code handling them should rely on Event.Body
+// defensively. Each call returns a fresh copy, which the caller may edit
+// (and then sign). It panics if there is no fixture for eventType; see
 // ChipEvents.
 func ChipFixture(eventType string) []byte {
-	b, err := chipFixtures.ReadFile(path.Join("testdata/chip", eventType+".json"))
-	if err != nil || strings.ContainsAny(eventType, "/\\") {
-		panic(fmt.Sprintf("callbacktest: no CHIP fixture for event %q (have %q)", eventType, ChipEvents()))
-	}
-	return bytes.Clone(b)
+	return fixture(chipFixtures, "testdata/chip", "CHIP", eventType)
 }
 
 // SignChip returns the X-Signature header value CHIP would send for body

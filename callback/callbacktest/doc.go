@@ -8,6 +8,17 @@
 //	handler.ServeHTTP(rec, req)
 //
 // Fixtures are scrubbed, realistic payloads named after their event, for
-// example testdata/avarda/purchase.completed.json. Keys bundled here are for
-// tests only: never configure them in production.
+// example testdata/avarda/purchase.completed.json or
+// testdata/chip/purchase.paid.json: AvardaFixture, ChipFixture,
+// IXOPAYFixture, and SecPaid's return URLs and body encodings. Signers
+// (SignChip, SignIXOPAY, SecPaidEncrypt) produce what the real verifiers
+// accept, and NewSecPaidAPI fakes SecPaid's confirmation API on loopback.
+//
+// The simulations (AvardaSimulation, ChipSimulation, IXOPAYSimulation,
+// SecPaidSimulation) play a provider's whole redelivery schedule against a
+// handler with retry.Simulate, losing acknowledgements and sending
+// duplicates, and Record wraps the merchant's function to prove it ran
+// exactly once per event.
+//
+// Keys bundled here are for tests only: never configure them in production.
 package callbacktest

@@ -3,12 +3,8 @@ package callbacktest
 import (
 	"bytes"
 	"embed"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/paycallback/paycallback/verify"
@@ -25,20 +21,7 @@ const IXOPAYContentType = "application/json; charset=utf-8"
 // A name is the lower-case transactionType and result joined by a dot:
 // chargeback.ok, chargeback-reversal.ok, debit.error, debit.ok,
 // debit.pending, payout.ok, refund.ok, register.ok.
-func IXOPAYEvents() []string {
-	entries, err := ixopayFixtures.ReadDir("testdata/ixopay")
-	if err != nil {
-		panic(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
+func IXOPAYEvents() []string { return fixtureNames(ixopayFixtures, "testdata/ixopay") }
 
 // IXOPAYFixture returns the bundled body of an IXOPAY callback, for
 // example IXOPAYFixture("debit.ok"): a realistic, scrubbed transaction
@@ -46,11 +29,7 @@ func IXOPAYEvents() []string {
 // fresh copy, which the caller may edit (and then sign). It panics if
 // there is no such fixture; see IXOPAYEvents.
 func IXOPAYFixture(name string) []byte {
-	b, err := ixopayFixtures.ReadFile(path.Join("testdata/ixopay", name+".json"))
-	if err != nil || strings.ContainsAny(name, "/\\") {
-		panic(fmt.Sprintf("callbacktest: no IXOPAY fixture %q (have %q)", name, IXOPAYEvents()))
-	}
-	return bytes.Clone(b)
+	return fixture(ixopayFixtures, "testdata/ixopay", "IXOPAY", name)
 }
 
 // IXOPAYRequest returns a POST of body to target (path and query string),
