@@ -29,32 +29,16 @@ import (
 	"time"
 
 	"github.com/paycallback/paycallback/callback"
+	"github.com/paycallback/paycallback/retry"
 )
 
-// A Clock is a settable time source for stores under test. It is safe for
-// concurrent use.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// A Clock is a settable time source for stores under test: the same
+// clock retry.Simulate drives. Pass clock.Now as the store's clock, and
+// move it with Advance or Set. It is safe for concurrent use.
+type Clock = retry.Clock
 
-// NewClock returns a Clock that reads t until advanced.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now returns the clock's time. Pass it as the store's clock (a method
-// value: clock.Now).
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// NewClock returns a Clock that reads t until moved.
+func NewClock(t time.Time) *Clock { return retry.NewClock(t) }
 
 // NewStore returns a new, empty store whose leases and TTLs are measured
 // with clock.Now. It is called once per subtest; it registers any cleanup
