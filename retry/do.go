@@ -182,6 +182,22 @@ func Do(ctx context.Context, b Backoff, fn func(ctx context.Context) error) erro
 	}
 }
 
+// DoValue is Do for a function that returns a value with its error: the
+// value of the call that succeeded, or T's zero value and Do's error.
+func DoValue[T any](ctx context.Context, b Backoff, fn func(ctx context.Context) (T, error)) (T, error) {
+	var v T
+	err := Do(ctx, b, func(ctx context.Context) error {
+		var err error
+		v, err = fn(ctx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
 func jitter(d time.Duration, share float64) time.Duration {
 	if d <= 0 {
 		return d

@@ -299,3 +299,26 @@ func TestCheckResponse(t *testing.T) {
 		})
 	}
 }
+
+func TestDoValue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := 0
+		v, err := retry.DoValue(t.Context(), retry.Backoff{}, func(context.Context) (string, error) {
+			n++
+			if n < 3 {
+				return "partial", err503
+			}
+			return "answer", nil
+		})
+		require.NoError(t, err)
+		require.Equal(t, "answer", v)
+		require.Equal(t, 3, n)
+
+		v, err = retry.DoValue(t.Context(), retry.Backoff{MaxAttempts: 2}, func(context.Context) (string, error) {
+			return "partial", err503
+		})
+		require.ErrorIs(t, err, retry.ErrExhausted)
+		require.ErrorIs(t, err, err503)
+		require.Empty(t, v, "a failure returns the zero value, not the last partial one")
+	})
+}

@@ -120,16 +120,9 @@ func (c *Confirmer) Confirm(ctx context.Context, ev *Event) error {
 // Payment fetches the purchase from GET {base}/api/partner/payments/{id}.
 // A 404 is an error wrapping callback.ErrUnconfirmed.
 func (c *Confirmer) Payment(ctx context.Context, purchaseID string) (*Payment, error) {
-	var p *Payment
-	err := retry.Do(ctx, c.cfg.Backoff, func(ctx context.Context) error {
-		var err error
-		p, err = c.fetchPayment(ctx, purchaseID)
-		return err
+	return retry.DoValue(ctx, c.cfg.Backoff, func(ctx context.Context) (*Payment, error) {
+		return c.fetchPayment(ctx, purchaseID)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // errNotFound is not retried by retry.Do (it is not an HTTPError).

@@ -174,16 +174,9 @@ func (c *Confirmer) Purchase(ctx context.Context, id string) (*Purchase, error) 
 	if id == "" || strings.ContainsAny(id, "/?#") {
 		return nil, fmt.Errorf("chip: invalid purchase id %q", id)
 	}
-	var p *Purchase
-	err := retry.Do(ctx, c.cfg.Backoff, func(ctx context.Context) error {
-		var err error
-		p, err = c.fetch(ctx, id)
-		return err
+	return retry.DoValue(ctx, c.cfg.Backoff, func(ctx context.Context) (*Purchase, error) {
+		return c.fetch(ctx, id)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 func (c *Confirmer) fetch(ctx context.Context, id string) (*Purchase, error) {

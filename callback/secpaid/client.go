@@ -176,11 +176,8 @@ func (c *Client) Transactions(ctx context.Context, payID string) ([]Transaction,
 		return nil, fmt.Errorf("%w: %q", ErrPayID, payID)
 	}
 	payID = canonicalPayID(payID)
-	var items []Transaction
-	err := retry.Do(ctx, c.cfg.Backoff, func(ctx context.Context) error {
-		var err error
-		items, err = c.fetch(ctx, payID)
-		return err
+	items, err := retry.DoValue(ctx, c.cfg.Backoff, func(ctx context.Context) ([]Transaction, error) {
+		return c.fetch(ctx, payID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("secpaid: asking about pay_id %s: %w", payID, err)
