@@ -72,6 +72,12 @@ func (h *expiryHeap) Pop() any {
 	return it
 }
 
+// held reports whether key is in flight under token.
+func (sh *memShard) held(key string, token Token) bool {
+	e, ok := sh.m[key]
+	return ok && !e.done && e.token == token
+}
+
 // live reports whether it still names a committed entry of sh.
 func (sh *memShard) live(it expiryItem) bool {
 	e, ok := sh.m[it.key]
@@ -173,11 +179,10 @@ func (s *MemoryStore) Commit(ctx context.Context, key string, token Token, ttl t
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.m[key]
-	if !ok || e.done || e.token != token {
+	if !sh.held(key, token) {
 		return ErrLeaseLost
 	}
-	e = memEntry{token: token, done: true, expires: now.Add(ttl)}
+	e := memEntry{token: token, done: true, expires: now.Add(ttl)}
 	sh.m[key] = e
 	heap.Push(&sh.done, expiryItem{key: key, token: token, expires: e.expires})
 	if sh.done.Len() > 2*len(sh.m)+64 {
@@ -208,8 +213,7 @@ func (s *MemoryStore) Release(ctx context.Context, key string, token Token) erro
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.m[key]
-	if !ok || e.done || e.token != token {
+	if !sh.held(key, token) {
 		return ErrLeaseLost
 	}
 	delete(sh.m, key)

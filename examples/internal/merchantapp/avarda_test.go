@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -62,6 +63,41 @@ func eventLines(t *testing.T, log string) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// runPrintedCommands runs the shell commands the app printed after the
+// note line starting with prefix (the indented lines, all but curl's),
+// then printfs vars (shell variables they set), and returns those values.
+func runPrintedCommands(t *testing.T, notes, prefix string, vars ...string) []string {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed: the printed commands need it")
+	}
+	var script []string
+	in := false
+	for line := range strings.Lines(notes) {
+		switch {
+		case strings.HasPrefix(line, prefix):
+			in = true
+		case !strings.HasPrefix(line, "  "):
+			in = false
+		case in && !strings.HasPrefix(line, "  curl "):
+			script = append(script, line)
+		}
+	}
+	require.Len(t, script, 3, "notes:\n%s", notes)
+	format := strings.Repeat("%s\\n", len(vars)-1) + "%s"
+	args := ""
+	for _, v := range vars {
+		args += ` "$` + v + `"`
+	}
+	cmd := exec.Command("sh", "-c", strings.Join(script, "")+"printf '"+format+"'"+args)
+	cmd.Dir = t.TempDir() // where a printed command may write a key file
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	vals := strings.SplitN(string(out), "\n", len(vars))
+	require.Len(t, vals, len(vars), "%q", out)
+	return vals
 }
 
 func TestAvardaPrintedCurlIsProcessedOnce(t *testing.T) {

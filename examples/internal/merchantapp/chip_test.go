@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,29 +93,9 @@ func TestChipPublicKeyFlagErrors(t *testing.T) {
 // that sign a callback with it: run them (all but curl) and post what they
 // computed.
 func TestChipPrintedCommandsSign(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed: the printed commands need it")
-	}
 	app, events, notes := newApp(t)
-	var script []string
-	in := false
-	for line := range strings.Lines(notes.String()) {
-		switch {
-		case strings.HasPrefix(line, "chip: try it"):
-			in = true
-		case !strings.HasPrefix(line, "  "):
-			in = false
-		case in && !strings.HasPrefix(line, "  curl "):
-			script = append(script, line)
-		}
-	}
-	require.Len(t, script, 3, "notes:\n%s", notes.String())
-	cmd := exec.Command("sh", "-c", strings.Join(script, "")+`printf '%s\n%s' "$sig" "$body"`)
-	cmd.Dir = t.TempDir() // where chip-demo-key.pem is written
-	out, err := cmd.Output()
-	require.NoError(t, err)
-	sig, body, ok := strings.Cut(string(out), "\n")
-	require.True(t, ok, "%q", out)
+	v := runPrintedCommands(t, notes.String(), "chip: try it", "sig", "body")
+	sig, body := v[0], v[1]
 
 	for i := range 2 {
 		req := httptest.NewRequest(http.MethodPost, "/callbacks/chip", strings.NewReader(body))

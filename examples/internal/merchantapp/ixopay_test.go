@@ -3,7 +3,6 @@ package merchantapp_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -45,29 +44,9 @@ func TestIXOPAYGeneratedSecretIsProcessedOnce(t *testing.T) {
 // The printed shell commands sign a callback the app accepts: run them
 // (all but curl) and post what they computed.
 func TestIXOPAYPrintedCommandsSign(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed: the printed commands need it")
-	}
 	app, events, notes := newApp(t)
-	// The indented lines after "ixopay: try it", except curl's.
-	var script []string
-	in := false
-	for line := range strings.Lines(notes.String()) {
-		switch {
-		case strings.HasPrefix(line, "ixopay: try it"):
-			in = true
-		case !strings.HasPrefix(line, "  "):
-			in = false
-		case in && !strings.HasPrefix(line, "  curl "):
-			script = append(script, line)
-		}
-	}
-	require.Len(t, script, 3, "notes:\n%s", notes.String())
-	out, err := exec.Command("sh", "-c", strings.Join(script, "")+`printf '%s\n%s\n%s\n%s' "$uri" "$date" "$sig" "$body"`).Output()
-	require.NoError(t, err)
-	f := strings.SplitN(string(out), "\n", 4)
-	require.Len(t, f, 4, "%q", out)
-	uri, date, sig, body := f[0], f[1], f[2], f[3]
+	v := runPrintedCommands(t, notes.String(), "ixopay: try it", "uri", "date", "sig", "body")
+	uri, date, sig, body := v[0], v[1], v[2], v[3]
 
 	req := httptest.NewRequest(http.MethodPost, uri, strings.NewReader(body))
 	req.Header.Set("Content-Type", callbacktest.IXOPAYContentType)
